@@ -1,0 +1,198 @@
+"""Drive a real Compose project of the bundle from tests: write its .env, build, up, inspect, down.
+
+A test stack is the bundle's own compose files for one backend, plus tests/compose.test.yaml,
+which swaps in only what this machine cannot have: stand-in base images (with --bases=local),
+the tiny model, and a copy of the pipeline config with layout detection off (no layout weights
+can be downloaded here). tests/compose.no-gpu.yaml also drops the GPU reservations for the CUDA
+stack run on vLLM's CPU build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from conftest import REPO
+
+BACKEND_FILES = {
+    "cuda": "compose.yaml",
+    "npu": "compose.yaml:compose.npu.yaml",
+    "cpu": "compose.yaml:compose.cpu.yaml",
+}
+API, VLM = "paddleocr-vl-api", "paddleocr-vlm-server"
+CACHE = REPO / "tests" / ".cache"
+TINY_MODEL = CACHE / "tiny-model"
+
+# Stand-ins for the upstream images, built by tests/standins/build from the same sources and
+# versions (see the header of each stand-in Dockerfile).
+LOCAL_BASES = {
+    "API_BASE_IMAGE": "standin/python:3.11-slim-bookworm",
+    "LLAMACPP_BASE_IMAGE": "standin/llama.cpp",
+    "VLLM_BASE_IMAGE": "standin/vllm-openai",
+}
+
+
+def documented_variables() -> set[str]:
+    """Every VAR= line of .env.example, commented out or not."""
+    return set(re.findall(r"^#?([A-Z][A-Z0-9_]*)=", (REPO / ".env.example").read_text(), re.M))
+
+
+def write_env(path: Path, settings: dict[str, str], drop: str | None = None) -> Path:
+    """.env.example with the given settings replaced or added, and optionally one line dropped."""
+    lines, seen = [], set()
+    for line in (REPO / ".env.example").read_text().splitlines():
+        match = re.match(r"#?([A-Z][A-Z0-9_]*)=", line)
+        name = match.group(1) if match else None
+        if name is not None and name == drop:
+            continue
+        if name in settings:
+            if name not in seen:
+                lines.append(f"{name}={settings[name]}")
+                seen.add(name)
+            continue
+        lines.append(line)
+    lines += [f"{name}={value}" for name, value in settings.items() if name not in seen]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def clean_environment() -> dict[str, str]:
+    """The caller's environment minus anything the .env under test should decide."""
+    documented = documented_variables()
+    return {k: v for k, v in os.environ.items() if k not in documented}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    """One Compose project of the bundle, run for real."""
+
+    project: str
+    env_file: Path
+    api_port: int
+    started: float = field(default_factory=time.time)
+
+    @classmethod
+    def create(
+        cls, backend: str, bases: str, workdir: Path, settings: dict[str, str], extra: list[str]
+    ) -> Stack:
+        port = free_port()
+        files = ":".join([BACKEND_FILES[backend], "tests/compose.test.yaml", *extra])
+        values = {
+            "COMPOSE_FILE": files,
+            "COMPOSE_PROJECT_NAME": f"pvd-test-{backend}",
+            "API_HOST": "127.0.0.1",
+            "API_PORT": str(port),
+            "MODELS_DIR": str(TINY_MODEL),
+            "OFFLINE": "1",
+            "TEST_CONFIG_DIR": str(workdir / "configs"),
+            **(LOCAL_BASES if bases == "local" else {}),
+            **settings,
+        }
+        env = write_env(workdir / ".env", values)
+        return cls(values["COMPOSE_PROJECT_NAME"], env, port)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def compose(
+        self, *args: str, check: bool = True, timeout: float = 1800
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            ["docker", "compose", "--env-file", str(self.env_file), *args],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=clean_environment(),
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"docker compose {' '.join(args)} exited {result.returncode}:\n"
+                f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+            )
+        return result
+
+    def build(self) -> None:
+        self.compose("build", timeout=3600)
+
+    def up(self, wait_timeout: int = 900) -> None:
+        self.started = time.time()
+        self.compose("up", "--detach", "--wait", f"--wait-timeout={wait_timeout}", "--pull=never")
+
+    def down(self) -> None:
+        self.compose("down", "--volumes", "--remove-orphans", "--timeout=20")
+
+    def containers(self, all_states: bool = True) -> list[str]:
+        args = ["ps", "--quiet"] + (["--all"] if all_states else [])
+        return self.compose(*args).stdout.split()
+
+    def container(self, service: str) -> str:
+        (container,) = self.compose("ps", "--all", "--quiet", service).stdout.split()
+        return container
+
+    def inspect(self, service: str) -> dict:
+        output = docker("inspect", self.container(service))
+        return json.loads(output)[0]
+
+    def health(self, service: str) -> str:
+        return self.inspect(service)["State"].get("Health", {}).get("Status", "none")
+
+    def last_probe_output(self, service: str) -> str:
+        log = self.inspect(service)["State"].get("Health", {}).get("Log") or [{}]
+        return log[-1].get("Output", "").strip()
+
+    def wait_for_health(self, service: str, wanted: str, timeout: float) -> float:
+        """Seconds until the service's health is `wanted`; fails with the probe's last words."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if self.health(service) == wanted:
+                return time.monotonic() - started
+            time.sleep(1)
+        raise AssertionError(
+            f"{service} not {wanted} after {timeout:.0f} s; last probe: "
+            f"{self.last_probe_output(service)}"
+        )
+
+    def logs(self, service: str | None = None) -> str:
+        args = ["logs", "--no-color", "--timestamps"] + ([service] if service else [])
+        return self.compose(*args, check=False).stdout
+
+    def events(self) -> list[dict]:
+        """Container events of this project since it was started, oldest first."""
+        output = docker(
+            "events",
+            "--since",
+            str(int(self.started) - 1),
+            "--until",
+            str(int(time.time()) + 1),
+            "--filter",
+            f"label=com.docker.compose.project={self.project}",
+            "--format",
+            "{{json .}}",
+        )
+        return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+    def post(self, path: str, body: dict, timeout: float = 300) -> httpx.Response:
+        return httpx.post(f"{self.api_url}{path}", json=body, timeout=timeout)
+
+
+def docker(*args: str) -> str:
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)}: {result.stderr}")
+    return result.stdout
