@@ -14,6 +14,10 @@ Output layout:
 By default the model is tiny (text hidden 64, vision hidden 32: a few hundred KB). With
 --real-size it has the real PaddleOCR-VL-0.9B dimensions (random weights, same compute cost).
 Its output is noise: tests must assert on structure, status codes and timing, never on text.
+Reruns with the same seed write byte-identical files.
+
+The HF directory uses transformers' native PaddleOCR-VL classes (no remote code): serve it with
+vLLM WITHOUT --trust-remote-code (with it, vLLM expects the Hub repo's own image processor).
 
 Usage:
     python tests/make_tiny_model.py --llama-cpp-src DIR --out DIR [--real-size] [--seed N]
@@ -58,7 +62,9 @@ TINY_TEXT = {
     "num_hidden_layers": 2,
     "num_attention_heads": 4,
     "num_key_value_heads": 2,
-    "head_dim": 16,
+    # vLLM's CPU attention only supports head sizes 32, 64, 80, ... (not 16). q/k/v are wider
+    # than hidden_size, as in the real model (16 heads x 128 = 2048 on a 1024-wide model).
+    "head_dim": 32,
     "max_position_embeddings": 32_768,
 }
 TINY_VISION = {
@@ -68,7 +74,7 @@ TINY_VISION = {
     "num_attention_heads": 2,
     "patch_size": 14,
 }
-TINY_MROPE_SECTION = [2, 3, 3]  # sums to head_dim / 2 = 8
+TINY_MROPE_SECTION = [4, 6, 6]  # sums to head_dim / 2 = 16, same 2:3:3 split as the real model
 REAL_MROPE_SECTION = [16, 24, 24]  # sums to head_dim / 2 = 64
 
 # PaddleOCR-VL's chat template, extended to accept plain-string content and OpenAI-style parts
@@ -121,7 +127,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--real-size",
         action="store_true",
-        help="use the real PaddleOCR-VL-0.9B dimensions (random weights; slow and ~2 GB)",
+        help="use the real PaddleOCR-VL-0.9B dimensions (random weights; minutes, ~3.5 GB)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     return parser.parse_args(argv)

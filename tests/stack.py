@@ -131,8 +131,13 @@ class Stack:
         self.compose("build", timeout=3600)
 
     def up(self, wait_timeout: int = 900) -> None:
+        """Start and wait until every service is healthy; on failure, the logs tell why."""
         self.started = time.time()
-        self.compose("up", "--detach", "--wait", f"--wait-timeout={wait_timeout}", "--pull=never")
+        args = ["up", "--detach", "--wait", f"--wait-timeout={wait_timeout}", "--pull=never"]
+        try:
+            self.compose(*args)
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n===== logs =====\n{self.logs()[-20000:]}") from None
 
     def down(self) -> None:
         self.compose("down", "--volumes", "--remove-orphans", "--timeout=20")
@@ -140,6 +145,10 @@ class Stack:
     def containers(self, all_states: bool = True) -> list[str]:
         args = ["ps", "--quiet"] + (["--all"] if all_states else [])
         return self.compose(*args).stdout.split()
+
+    def networks(self) -> list[str]:
+        label = f"label=com.docker.compose.project={self.project}"
+        return docker("network", "ls", "--quiet", "--filter", label).split()
 
     def container(self, service: str) -> str:
         (container,) = self.compose("ps", "--all", "--quiet", service).stdout.split()
@@ -186,6 +195,32 @@ class Stack:
             "{{json .}}",
         )
         return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+    def vlm_metrics(self) -> dict[str, float]:
+        """The VLM engine's Prometheus counters (llamacpp:* or vllm:*), read inside its container
+        (its port is not published)."""
+        url = f"http://127.0.0.1:{self.vlm_port()}/metrics"
+        script = f"import urllib.request; print(urllib.request.urlopen({url!r}).read().decode())"
+        text = self.compose("exec", "-T", VLM, "python3", "-c", script).stdout
+        metrics: dict[str, float] = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                metrics[name] = metrics.get(name, 0.0) + float(value)
+        return metrics
+
+    def vlm_port(self) -> str:
+        url = self.inspect(VLM)["Config"]["Env"]
+        (value,) = [e.split("=", 1)[1] for e in url if e.startswith("VLM_URL=")]
+        return value.rsplit(":", 1)[1].split("/")[0]
+
+    def api_calls_to_vlm(self) -> list[str]:
+        """The API's log lines of chat completions it sent to the VLM service, by its name."""
+        return [
+            line
+            for line in self.logs(API).splitlines()
+            if f"POST http://{VLM}:" in line and "/v1/chat/completions" in line
+        ]
 
     def post(self, path: str, body: dict, timeout: float = 300) -> httpx.Response:
         return httpx.post(f"{self.api_url}{path}", json=body, timeout=timeout)

@@ -44,8 +44,9 @@ def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
 
 def option(command: list[str], name: str) -> str:
-    """The value of --name=value in a command line."""
+    """The value of --name=value or --name value in a command line."""
     values = [arg.split("=", 1)[1] for arg in command if arg.startswith(f"--{name}=")]
+    values += [command[i + 1] for i, arg in enumerate(command[:-1]) if arg == f"--{name}"]
     assert len(values) == 1, f"--{name} given {len(values)} times in {command}"
     return values[0]
 
@@ -136,7 +137,7 @@ def test_model_version_switches_everything(tmp_path: Path) -> None:
     config = json.loads(result.stdout)
     command = " ".join(config["services"][VLM]["command"])
     assert "PaddleOCR-VL-1.5-GGUF/PaddleOCR-VL-1.5-GGUF.gguf" in command
-    assert "--alias=PaddleOCR-VL-1.5-0.9B" in command
+    assert "--alias PaddleOCR-VL-1.5-0.9B" in command
     assert config["services"][API]["environment"]["PIPELINE_CONFIG"].endswith(
         "PaddleOCR-VL-1.5.llama-cpp-server.yaml"
     )
@@ -155,3 +156,11 @@ def test_every_variable_is_documented_in_env_example() -> None:
         for compose_file in name.split(":"):
             used |= set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", (REPO / compose_file).read_text()))
     assert used - documented_variables() == set()
+
+
+def test_vlm_concurrency_is_one_setting(rendered: tuple) -> None:
+    backend, config = rendered
+    slots = option(
+        config["services"][VLM]["command"], "parallel" if backend == "cpu" else "max-num-seqs"
+    )
+    assert config["services"][API]["environment"]["VLM_MAX_CONCURRENCY"] == slots

@@ -127,6 +127,7 @@ def build_app(
         RequestGuard,
         max_body_bytes=settings.max_upload_bytes,
         allow_file_urls=settings.allow_file_urls,
+        max_new_tokens=settings.max_new_tokens,
         caps=capabilities(pipeline),
     )
     return app

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .settings import SettingsError, parse_bool, parse_int
+from .settings import parse_bool, parse_int
 
 SERVER_BACKENDS = (
     "vllm-server",

@@ -66,12 +66,19 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 class RequestGuard:
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, allow_file_urls: bool, caps: Capabilities
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        allow_file_urls: bool,
+        caps: Capabilities,
+        max_new_tokens: int | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.allow_file_urls = allow_file_urls
         self.caps = caps
+        self.max_new_tokens = max_new_tokens
 
     def _too_large(self, size: int | None) -> str:
         size_text = f"is {_mb(size)}, which is" if size is not None else "is"
@@ -102,7 +109,32 @@ class RequestGuard:
                 logger.info("rejected %s (logId %s): %s", INFER_PATH, log_id, rejection.message)
                 await send_error(send, rejection.status, rejection.message, log_id)
                 return
+            body = self._cap_answer_length(body)
         await self.app(scope, _replay(body, receive), send)
+
+    def _cap_answer_length(self, raw: bytes) -> bytes:
+        """Hold maxNewTokens (PaddleX's own request field) to VLM_MAX_OUTPUT_TOKENS: a default
+        for requests without one, a ceiling for the others. Greedy decoding can loop; this is
+        what ends it, on every VLM engine."""
+        if self.max_new_tokens is None:
+            return raw
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            return raw
+        if not isinstance(body, dict):
+            return raw
+        asked = body.get("maxNewTokens")
+        if (
+            isinstance(asked, int)
+            and not isinstance(asked, bool)
+            and 0 < asked <= self.max_new_tokens
+        ):
+            return raw
+        if asked is not None and not isinstance(asked, int):
+            return raw  # PaddleX's schema validation answers this one
+        body["maxNewTokens"] = self.max_new_tokens
+        return json.dumps(body).encode()
 
     async def _check(self, raw: bytes) -> tuple[Rejection | None, str]:
         try:

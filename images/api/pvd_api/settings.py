@@ -55,6 +55,7 @@ class Settings:
     allow_file_urls: bool = False
     vlm_request_timeout_s: float | None = None
     vlm_connect_timeout_s: float = 10.0
+    max_new_tokens: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -85,6 +86,8 @@ class Settings:
             kwargs["vlm_connect_timeout_s"] = parse_number(
                 "VLM_CONNECT_TIMEOUT_S", value, minimum=0.1
             )
+        if value := env.get("VLM_MAX_OUTPUT_TOKENS", "").strip():
+            kwargs["max_new_tokens"] = parse_int("VLM_MAX_OUTPUT_TOKENS", value, minimum=1)
         return cls(**kwargs)  # type: ignore[arg-type]
 
 
