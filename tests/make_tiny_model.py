@@ -283,6 +283,32 @@ def check_tokenizer(hf_dir: Path, ids: dict[str, int]) -> None:
         raise RuntimeError(f"tokenizer.image_token_id is {tokenizer.image_token_id}")
 
 
+HUB_PROCESSOR_MODULE = "image_processing_paddleocr_vl_hub"
+# Like the hub's own processor, it keeps min_pixels/max_pixels as attributes and as keys of
+# `size`: vLLM reads them there when it runs with --trust-remote-code.
+HUB_PROCESSOR = f'''"""Image processor of the tiny test model, loaded as remote code."""
+
+from transformers.image_utils import SizeDict
+from transformers.models.paddleocr_vl.image_processing_pil_paddleocr_vl import (
+    PaddleOCRVLImageProcessorPil,
+)
+
+
+class PaddleOCRVLHubImageProcessor(PaddleOCRVLImageProcessorPil):
+    def __init__(self, min_pixels={MIN_PIXELS}, max_pixels={MAX_PIXELS}, **kwargs):
+        kwargs.pop("size", None)
+        super().__init__(min_pixels=min_pixels, max_pixels=max_pixels, **kwargs)
+        self.min_pixels = min_pixels
+        self.max_pixels = max_pixels
+        self.size = SizeDict(
+            shortest_edge=min_pixels,
+            longest_edge=max_pixels,
+            min_pixels=min_pixels,
+            max_pixels=max_pixels,
+        )
+'''
+
+
 def write_processor_files(hf_dir: Path, patch_size: int, merge_size: int) -> None:
     """Write preprocessor_config.json (read by transformers, vLLM and llama.cpp's converter)."""
     preprocessor = {
@@ -303,8 +329,12 @@ def write_processor_files(hf_dir: Path, patch_size: int, merge_size: int) -> Non
         "min_pixels": MIN_PIXELS,
         "max_pixels": MAX_PIXELS,
         "size": {"shortest_edge": MIN_PIXELS, "longest_edge": MAX_PIXELS},
+        # The hub repositories ship their own image processor (remote code), which vLLM loads
+        # with --trust-remote-code, the flag of the published recipe; so does this model.
+        "auto_map": {"AutoImageProcessor": f"{HUB_PROCESSOR_MODULE}.PaddleOCRVLHubImageProcessor"},
     }
     write_json(hf_dir / "preprocessor_config.json", preprocessor)
+    (hf_dir / f"{HUB_PROCESSOR_MODULE}.py").write_text(HUB_PROCESSOR, encoding="utf-8")
     write_json(hf_dir / "processor_config.json", {"processor_class": "PaddleOCRVLProcessor"})
     (hf_dir / "chat_template.jinja").write_text(CHAT_TEMPLATE, encoding="utf-8")
 

@@ -7,7 +7,12 @@ shape; tests assert on structure (pages, results, status codes), never on recogn
 from __future__ import annotations
 
 import struct
+import sys
 import zlib
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from sample_pdf import text_pdf  # scripts/ is a folder of tools, not a package
 
 
 def png(width: int = 320, height: int = 240) -> bytes:
@@ -33,34 +38,5 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def pdf(pages: int = 2) -> bytes:
-    """A valid PDF with one line of Helvetica text per page (A6 pages, so rendering is quick)."""
-    objects: list[bytes] = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"",  # the page tree, filled in below once the page numbers are known
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    kids = []
-    for number in range(1, pages + 1):
-        text = f"BT /F1 18 Tf 30 300 Td (Page {number} of the test document) Tj ET".encode()
-        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text))
-        content = len(objects)
-        objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 298 420] "
-            b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % content
-        )
-        kids.append(b"%d 0 R" % len(objects))
-    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(kids), pages)
-
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for index, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (index, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+    """A valid PDF with a title and a line of text on each page."""
+    return text_pdf([[f"Page {n}", f"Page {n} of the test document."] for n in range(1, pages + 1)])

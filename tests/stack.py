@@ -15,10 +15,12 @@ import re
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pytest
 
 from conftest import REPO
 
@@ -161,9 +163,13 @@ class Stack:
     def health(self, service: str) -> str:
         return self.inspect(service)["State"].get("Health", {}).get("Status", "none")
 
+    def probe_outputs(self, service: str) -> list[str]:
+        """What the last few healthchecks printed (Docker keeps five), oldest first."""
+        log = self.inspect(service)["State"].get("Health", {}).get("Log") or []
+        return [entry.get("Output", "").strip() for entry in log]
+
     def last_probe_output(self, service: str) -> str:
-        log = self.inspect(service)["State"].get("Health", {}).get("Log") or [{}]
-        return log[-1].get("Output", "").strip()
+        return (self.probe_outputs(service) or [""])[-1]
 
     def wait_for_health(self, service: str, wanted: str, timeout: float) -> float:
         """Seconds until the service's health is `wanted`; fails with the probe's last words."""
@@ -231,3 +237,25 @@ def docker(*args: str) -> str:
     if result.returncode != 0:
         raise AssertionError(f"docker {' '.join(args)}: {result.stderr}")
     return result.stdout
+
+
+def run_stack(
+    request: pytest.FixtureRequest,
+    backend: str,
+    bases: str,
+    workdir: Path,
+    settings: dict[str, str],
+    extra: list[str],
+) -> Iterator[Stack]:
+    """Build and boot a stack for a test session; print its logs if any test failed; take it
+    down at the end."""
+    stack = Stack.create(backend, bases, workdir, settings, extra)
+    failures_before = request.session.testsfailed
+    stack.build()
+    try:
+        stack.up()
+        yield stack
+    finally:
+        if request.session.testsfailed > failures_before:
+            print(f"\n===== logs of {stack.project} =====\n{stack.logs()[-30000:]}")
+        stack.down()

@@ -11,7 +11,6 @@ bundle as users run it.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -21,40 +20,15 @@ from stack import API, VLM, Stack
 
 pytestmark = pytest.mark.stack
 
-UPLOAD_LIMIT_MB = 2
-
-
-@pytest.fixture(scope="module")
-def stack(
-    request: pytest.FixtureRequest, bases: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    settings = {
-        "LLAMACPP_MODEL": "gguf/model.gguf",
-        "LLAMACPP_MMPROJ": "gguf/mmproj.gguf",
-        "USE_LAYOUT_DETECTION": "false",
-        "VLM_MAX_CONCURRENCY": "2",
-        "LLAMACPP_CTX_PER_REQUEST": "4096",
-        "VLM_MAX_OUTPUT_TOKENS": "24",
-        "API_MAX_UPLOAD_MB": str(UPLOAD_LIMIT_MB),
-    }
-    stack = Stack.create("cpu", bases, tmp_path_factory.mktemp("cpu"), settings, extra=[])
-    failures_before = request.session.testsfailed
-    stack.build()
-    try:
-        stack.up(wait_timeout=600)
-        yield stack
-    finally:
-        if request.session.testsfailed > failures_before:
-            print(f"\n===== logs of {stack.project} =====\n{stack.logs()}")
-        stack.down()
+UPLOAD_LIMIT_MB = 2  # API_MAX_UPLOAD_MB of the cpu_stack fixture (conftest.py)
 
 
 def encoded(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def test_api_became_healthy_only_after_the_vlm(stack: Stack) -> None:
-    events = stack.events()
+def test_api_became_healthy_only_after_the_vlm(cpu_stack: Stack) -> None:
+    events = cpu_stack.events()
 
     def first(service: str, status: str) -> float:
         times = [
@@ -69,11 +43,11 @@ def test_api_became_healthy_only_after_the_vlm(stack: Stack) -> None:
     vlm_healthy = first(VLM, "health_status: healthy")
     assert first(API, "start") > vlm_healthy
     assert first(API, "health_status: healthy") > vlm_healthy
-    assert stack.health(VLM) == stack.health(API) == "healthy"
+    assert cpu_stack.health(VLM) == cpu_stack.health(API) == "healthy"
 
 
-def test_health_answers_on_the_published_port(stack: Stack) -> None:
-    response = httpx.get(f"{stack.api_url}/health", timeout=10)
+def test_health_answers_on_the_published_port(cpu_stack: Stack) -> None:
+    response = httpx.get(f"{cpu_stack.api_url}/health", timeout=10)
     assert response.status_code == 200
     assert response.json()["errorCode"] == 0
 
@@ -81,21 +55,21 @@ def test_health_answers_on_the_published_port(stack: Stack) -> None:
 PROMPT_TOKENS = "llamacpp:prompt_tokens_total"
 
 
-def test_png_gives_one_result_with_markdown(stack: Stack) -> None:
-    calls, prompts = len(stack.api_calls_to_vlm()), stack.vlm_metrics()[PROMPT_TOKENS]
-    response = stack.post("/layout-parsing", {"file": encoded(samples.png()), "fileType": 1})
+def test_png_gives_one_result_with_markdown(cpu_stack: Stack) -> None:
+    calls, prompts = len(cpu_stack.api_calls_to_vlm()), cpu_stack.vlm_metrics()[PROMPT_TOKENS]
+    response = cpu_stack.post("/layout-parsing", {"file": encoded(samples.png()), "fileType": 1})
     assert response.status_code == 200, response.text
     (page,) = response.json()["result"]["layoutParsingResults"]
     assert isinstance(page["markdown"]["text"], str)
     assert "prunedResult" in page
     # The API called the VLM by its service name, and llama-server did the work.
-    new_calls = stack.api_calls_to_vlm()[calls:]
+    new_calls = cpu_stack.api_calls_to_vlm()[calls:]
     assert new_calls and all('"HTTP/1.1 200 OK"' in line for line in new_calls), new_calls
-    assert stack.vlm_metrics()[PROMPT_TOKENS] > prompts
+    assert cpu_stack.vlm_metrics()[PROMPT_TOKENS] > prompts
 
 
-def test_two_page_pdf_gives_two_results(stack: Stack) -> None:
-    response = stack.post("/layout-parsing", {"file": encoded(samples.pdf(2)), "fileType": 0})
+def test_two_page_pdf_gives_two_results(cpu_stack: Stack) -> None:
+    response = cpu_stack.post("/layout-parsing", {"file": encoded(samples.pdf(2)), "fileType": 0})
     assert response.status_code == 200, response.text
     pages = response.json()["result"]["layoutParsingResults"]
     assert len(pages) == 2
@@ -114,53 +88,56 @@ BAD_INPUTS = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
-def test_bad_input_gets_a_clear_4xx(stack: Stack, case: str) -> None:
+def test_bad_input_gets_a_clear_4xx(cpu_stack: Stack, case: str) -> None:
     body, word = BAD_INPUTS[case]
-    response = stack.post("/layout-parsing", body, timeout=60)
+    response = cpu_stack.post("/layout-parsing", body, timeout=60)
     assert 400 <= response.status_code < 500, (response.status_code, response.text)
     error = response.json()
     assert error["errorCode"] == response.status_code
     assert word.lower() in error["errorMsg"].lower(), error["errorMsg"]
 
 
-def test_body_over_the_limit_gets_413(stack: Stack) -> None:
+def test_body_over_the_limit_gets_413(cpu_stack: Stack) -> None:
     oversized = "A" * (UPLOAD_LIMIT_MB * 1024 * 1024 + 1024)
-    response = stack.post("/layout-parsing", {"file": oversized, "fileType": 1}, timeout=60)
+    response = cpu_stack.post("/layout-parsing", {"file": oversized, "fileType": 1}, timeout=60)
     assert response.status_code == 413
     assert f"{UPLOAD_LIMIT_MB:.1f} MB" in response.json()["errorMsg"]
 
 
-def test_stack_is_still_healthy_after_bad_input(stack: Stack) -> None:
-    assert httpx.get(f"{stack.api_url}/health", timeout=10).status_code == 200
-    response = stack.post("/layout-parsing", {"file": encoded(samples.png()), "fileType": 1})
+def test_stack_is_still_healthy_after_bad_input(cpu_stack: Stack) -> None:
+    assert httpx.get(f"{cpu_stack.api_url}/health", timeout=10).status_code == 200
+    response = cpu_stack.post("/layout-parsing", {"file": encoded(samples.png()), "fileType": 1})
     assert response.status_code == 200
-    assert stack.health(API) == stack.health(VLM) == "healthy"
+    assert cpu_stack.health(API) == cpu_stack.health(VLM) == "healthy"
 
 
-def healthcheck_window(stack: Stack, service: str) -> float:
+def healthcheck_window(cpu_stack: Stack, service: str) -> float:
     """interval x retries + timeout: how long Docker may take to call a service unhealthy."""
-    check = stack.inspect(service)["Config"]["Healthcheck"]
+    check = cpu_stack.inspect(service)["Config"]["Healthcheck"]
     nanos = check["Interval"] * check["Retries"] + check["Timeout"]
     return nanos / 1e9
 
 
-def test_stopped_vlm_makes_api_unhealthy_and_start_recovers(stack: Stack) -> None:
-    window = healthcheck_window(stack, API)
-    stack.compose("stop", VLM)
+def test_stopped_vlm_makes_api_unhealthy_and_start_recovers(cpu_stack: Stack) -> None:
+    window = healthcheck_window(cpu_stack, API)
+    cpu_stack.compose("stop", VLM)
     try:
-        took = stack.wait_for_health(API, "unhealthy", timeout=window + 15)
+        took = cpu_stack.wait_for_health(API, "unhealthy", timeout=window + 15)
         assert took <= window + 15
-        assert "VLM unreachable" in stack.last_probe_output(API)
-        response = stack.post("/layout-parsing", {"file": encoded(samples.png()), "fileType": 1})
+        assert "VLM unreachable" in cpu_stack.last_probe_output(API)
+        response = cpu_stack.post(
+            "/layout-parsing", {"file": encoded(samples.png()), "fileType": 1}
+        )
         assert response.status_code in (502, 503)
         assert "paddleocr-vlm-server" in response.json()["errorMsg"]
     finally:
-        stack.compose("start", VLM)
-    stack.wait_for_health(VLM, "healthy", timeout=180)
-    stack.wait_for_health(API, "healthy", timeout=window + 60)
+        cpu_stack.compose("start", VLM)
+    cpu_stack.wait_for_health(VLM, "healthy", timeout=180)
+    cpu_stack.wait_for_health(API, "healthy", timeout=window + 60)
 
 
-def test_down_leaves_nothing_running(stack: Stack) -> None:
-    stack.down()
-    assert stack.containers() == []
-    assert stack.networks() == []
+@pytest.mark.takes_stack_down
+def test_down_leaves_nothing_running(cpu_stack: Stack) -> None:
+    cpu_stack.down()
+    assert cpu_stack.containers() == []
+    assert cpu_stack.networks() == []
