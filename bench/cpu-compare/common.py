@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import statistics
 import struct
 import time
@@ -60,17 +59,14 @@ def loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def peak_rss_mib_self() -> float:
-    """Peak resident memory of this process (VmHWM), MiB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def peak_rss_mib_pid(pid: int) -> float:
-    """Peak resident memory (VmHWM) of another process on this host, MiB."""
+def memory_mib(pid: int | str = "self") -> dict[str, float]:
+    """Peak (VmHWM) and current (VmRSS) resident memory of a process on this host, MiB."""
+    values = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmHWM for pid {pid}")
+        key, _, rest = line.partition(":")
+        if key in ("VmHWM", "VmRSS"):
+            values[key] = int(rest.split()[0]) / 1024
+    return {"peak_rss_mib": values["VmHWM"], "rss_at_end_mib": values["VmRSS"]}
 
 
 class Timer:

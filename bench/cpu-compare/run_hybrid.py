@@ -29,8 +29,8 @@ from common import (
     PROMPT,
     Timer,
     loadavg,
+    memory_mib,
     page_path,
-    peak_rss_mib_self,
     summarise,
     write_result,
 )
@@ -46,6 +46,7 @@ from transformers.models.paddleocr_vl.modeling_paddleocr_vl import (
 BEFORE_IMAGE = "<|begin_of_sentence|>User: <|IMAGE_START|>"
 AFTER_IMAGE = f"<|IMAGE_END|>{PROMPT}\nAssistant: "
 CHECKPOINT_PREFIXES = {"visual.": "visual.", "mlp_AR.": "projector."}
+QUIET = lc.llama_log_callback(lambda level, text, user_data: None)  # llama.cpp's log: off
 
 
 def parse_args() -> argparse.Namespace:
@@ -82,18 +83,22 @@ class VisionTower(torch.nn.Module):
 
 
 def load_vision(model_dir: Path, dtype: torch.dtype) -> VisionTower:
+    """Build the tower, then copy each tensor of the checkpoint into it, one at a time (memory
+    holds one copy of the vision weights, not the checkpoint's as well)."""
     config = PaddleOCRVLConfig.from_pretrained(model_dir)
-    tower = VisionTower(config)
-    state: dict[str, torch.Tensor] = {}
-    with safe_open(model_dir / "model.safetensors", "pt") as checkpoint:
+    tower = VisionTower(config).to(dtype).eval()
+    params = dict(tower.named_parameters())
+    loaded = set()
+    with safe_open(model_dir / "model.safetensors", "pt") as checkpoint, torch.no_grad():
         for key in checkpoint.keys():  # noqa: SIM118 (safe_open is not a dict)
             for prefix, target in CHECKPOINT_PREFIXES.items():
                 if key.startswith(prefix):
-                    state[target + key.removeprefix(prefix)] = checkpoint.get_tensor(key)
-    missing, unexpected = tower.load_state_dict(state, strict=False)
-    if unexpected or [k for k in missing if "position_ids" not in k]:
-        raise SystemExit(f"vision weights do not fit: missing {missing}, unexpected {unexpected}")
-    return tower.to(dtype).eval()
+                    name = target + key.removeprefix(prefix)
+                    params[name].copy_(checkpoint.get_tensor(key))
+                    loaded.add(name)
+    if loaded != params.keys():
+        raise SystemExit(f"vision weights missing from the checkpoint: {params.keys() - loaded}")
+    return tower
 
 
 # ----------------------------------------------------------------------------------------------
@@ -103,6 +108,7 @@ class Decoder:
     """A llama.cpp context on the GGUF text model, fed tokens and image embeddings."""
 
     def __init__(self, gguf: Path, threads: int) -> None:
+        lc.llama_log_set(QUIET, None)
         lc.llama_backend_init()
         self.model = lc.llama_model_load_from_file(
             str(gguf).encode(), lc.llama_model_default_params()
@@ -252,7 +258,7 @@ def main() -> int:
             "threads": args.threads,
             "runs": runs,
             "median": summarise(runs),
-            "peak_rss_mib": peak_rss_mib_self(),
+            **memory_mib(),
             "peak_rss_what": "VmHWM of the Python process",
             "loadavg_before": load_before,
             "loadavg_after": loadavg(),

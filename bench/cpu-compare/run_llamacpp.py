@@ -28,8 +28,8 @@ from common import (
     PROMPT,
     Timer,
     loadavg,
+    memory_mib,
     page_path,
-    peak_rss_mib_pid,
     summarise,
     write_result,
 )
@@ -140,7 +140,7 @@ def main() -> int:
         pid = int(docker("inspect", "--format", "{{.State.Pid}}", name))
         one_run(url, image, args.tokens)  # warm-up: first-touch page faults, thread pools
         runs = [one_run(url, image, args.tokens) for _ in range(args.runs)]
-        peak = peak_rss_mib_pid(pid)
+        memory = memory_mib(pid)
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
     write_result(
@@ -155,7 +155,7 @@ def main() -> int:
             "threads": args.threads,
             "runs": runs,
             "median": summarise(runs),
-            "peak_rss_mib": peak,
+            **memory,
             "peak_rss_what": "VmHWM of the llama-server process",
             "loadavg_before": load_before,
             "loadavg_after": loadavg(),

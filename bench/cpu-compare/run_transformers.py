@@ -22,8 +22,8 @@ from common import (
     PROMPT,
     Timer,
     loadavg,
+    memory_mib,
     page_path,
-    peak_rss_mib_self,
     summarise,
     write_result,
 )
@@ -124,7 +124,7 @@ def main() -> int:
             "threads": args.threads,
             "runs": runs,
             "median": summarise(runs),
-            "peak_rss_mib": peak_rss_mib_self(),
+            **memory_mib(),
             "peak_rss_what": "VmHWM of the Python process",
             "loadavg_before": load_before,
             "loadavg_after": loadavg(),
