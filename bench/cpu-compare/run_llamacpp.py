@@ -85,11 +85,10 @@ def wait_ready(url: str, name: str, timeout: float = 300) -> None:
     raise SystemExit(f"llama-server not ready after {timeout:.0f} s:\n{logs.stderr[-3000:]}")
 
 
-def cpu_backend(name: str) -> list[str]:
-    """What llama-server says about the CPU backend it loaded and the features it uses."""
-    logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
-    lines = (logs.stdout + logs.stderr).splitlines()
-    return [line for line in lines if "load_backend" in line or "system_info" in line][:4]
+def cpu_backend(pid: int) -> list[str]:
+    """The CPU backend variants llama-server loaded (libggml-cpu-<variant>.so in its maps)."""
+    maps = Path(f"/proc/{pid}/maps").read_text().splitlines()
+    return sorted({Path(line.split()[-1]).name for line in maps if "libggml-cpu" in line})
 
 
 def ask(url: str, image: bytes, tokens: int) -> dict[str, Any]:
@@ -148,7 +147,7 @@ def main() -> int:
         one_run(url, image, args.tokens)  # warm-up: first-touch page faults, thread pools
         runs = [one_run(url, image, args.tokens) for _ in range(args.runs)]
         memory = memory_mib(pid)
-        backend = cpu_backend(name)
+        backend = cpu_backend(pid)
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
     write_result(
