@@ -36,17 +36,9 @@ def cpu_stack(
     request: pytest.FixtureRequest, bases: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator:
     """compose.yaml + compose.cpu.yaml: llama-server with the tiny GGUF pair, PaddleX serving."""
-    from stack import run_stack
+    from stack import CPU_TEST_SETTINGS, run_stack
 
-    settings = {
-        "LLAMACPP_MODEL": "gguf/model.gguf",
-        "LLAMACPP_MMPROJ": "gguf/mmproj.gguf",
-        "USE_LAYOUT_DETECTION": "false",
-        "VLM_MAX_CONCURRENCY": "2",
-        "LLAMACPP_CTX_PER_REQUEST": "4096",
-        "VLM_MAX_OUTPUT_TOKENS": "24",
-        "API_MAX_UPLOAD_MB": "2",
-    }
+    settings = CPU_TEST_SETTINGS | {"API_MAX_UPLOAD_MB": "2"}
     yield from run_stack(request, "cpu", bases, tmp_path_factory.mktemp("cpu"), settings, [])
 
 

@@ -42,6 +42,17 @@ LOCAL_BASES = {
 }
 
 
+# The CPU stack as the tests run it: the tiny GGUF pair, small slots and answers, layout off.
+CPU_TEST_SETTINGS = {
+    "LLAMACPP_MODEL": "gguf/model.gguf",
+    "LLAMACPP_MMPROJ": "gguf/mmproj.gguf",
+    "USE_LAYOUT_DETECTION": "false",
+    "VLM_MAX_CONCURRENCY": "2",
+    "LLAMACPP_CTX_PER_REQUEST": "4096",
+    "VLM_MAX_OUTPUT_TOKENS": "24",
+}
+
+
 def documented_variables() -> set[str]:
     """Every VAR= line of .env.example, commented out or not."""
     return set(re.findall(r"^#?([A-Z][A-Z0-9_]*)=", (REPO / ".env.example").read_text(), re.M))

@@ -23,19 +23,11 @@ import pytest
 
 import samples
 from conftest import REPO
-from stack import Stack, clean_environment
+from stack import CPU_TEST_SETTINGS, Stack, clean_environment
 
 pytestmark = [pytest.mark.stack, pytest.mark.takes_stack_down]
 
-SETTINGS = {
-    "COMPOSE_PROJECT_NAME": "pvd-test-offline",
-    "LLAMACPP_MODEL": "gguf/model.gguf",
-    "LLAMACPP_MMPROJ": "gguf/mmproj.gguf",
-    "USE_LAYOUT_DETECTION": "false",
-    "VLM_MAX_CONCURRENCY": "2",
-    "LLAMACPP_CTX_PER_REQUEST": "4096",
-    "VLM_MAX_OUTPUT_TOKENS": "24",
-}
+SETTINGS = CPU_TEST_SETTINGS | {"COMPOSE_PROJECT_NAME": "pvd-test-offline"}
 
 
 def script(name: str, *args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
