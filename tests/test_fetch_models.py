@@ -176,7 +176,9 @@ def test_container_with_a_missing_model_stops_and_names_it(
         write_env(tmp_path / ".env", settings | {"COMPOSE_PROJECT_NAME": "pvd-test-missing"}),
         0,
     )
-    result = variant.compose("run", "--rm", "--no-deps", service, check=False, timeout=300)
+    result = variant.compose(
+        "run", "--rm", "--no-deps", "--pull=never", service, check=False, timeout=300
+    )
     variant.compose("down", "--remove-orphans", check=False)
     output = result.stdout + result.stderr
     assert result.returncode != 0
