@@ -1,9 +1,11 @@
-"""Write small, valid PDFs of text lines with the standard library only.
-
-Used by scripts/smoke (a sample page for the real model to read) and by the tests.
+"""Small, valid sample documents made with the standard library only: PDFs of text lines and
+PNG images that look like pages. Used by scripts/smoke, scripts/bench and the tests.
 """
 
 from __future__ import annotations
+
+import struct
+import zlib
 
 PAGE_WIDTH, PAGE_HEIGHT = 420, 595  # A5 in points: quick to render, big enough to read
 
@@ -54,3 +56,35 @@ def text_pdf(pages: list[list[str]]) -> bytes:
         xref,
     )
     return bytes(out)
+
+
+WHITE, DARK = b"\xff\xff\xff", b"\x20\x20\x20"
+
+
+def page_png(width: int, height: int, variant: int = 0) -> bytes:
+    """An RGB PNG that looks like a page: white, with dark bars where lines of text would be,
+    and `variant` as a row of dark and light squares in the top margin."""
+    rows = bytearray()
+    for y in range(height):
+        row = bytearray(WHITE * width)
+        if (y // 12) % 2 == 1 and 16 <= y < height - 16:
+            end = width - 16 - (y // 12 * 37 + variant * 13) % max(1, width // 3)
+            if end > 16:
+                row[3 * 16 : 3 * end] = DARK * (end - 16)
+        if 2 <= y < 6:
+            for bit in range(min(32, (width - 4) // 4)):
+                if variant >> bit & 1:
+                    row[3 * (2 + 4 * bit) : 3 * (6 + 4 * bit)] = DARK * 4
+        rows += b"\x00" + row  # filter byte: none
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", zlib.compress(bytes(rows), 6))
+        + png_chunk(b"IEND", b"")
+    )
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
