@@ -7,43 +7,22 @@ per-run timings, their medians, the peak resident memory and the load average be
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
 import statistics
-import struct
+import sys
 import time
-import zlib
 from pathlib import Path
 from typing import Any
 
+# The pages scripts/bench and the tests use (scripts/ is a folder of tools, not a package).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from sample_pages import page_png
+
 PAGE_SIZES = {"256x256": (256, 256), "640x480": (640, 480)}
 PROMPT = "OCR:"
-WHITE, DARK = b"\xff\xff\xff", b"\x20\x20\x20"
-
-
-def page_png(width: int, height: int) -> bytes:
-    """An RGB PNG that looks like a page: white, with dark bars where lines of text would be."""
-    rows = bytearray()
-    for y in range(height):
-        row = bytearray(WHITE * width)
-        if (y // 12) % 2 == 1 and 16 <= y < height - 16:
-            end = width - 16 - (y // 12 * 37) % max(1, width // 3)
-            if end > 16:
-                row[3 * 16 : 3 * end] = DARK * (end - 16)
-        rows += b"\x00" + row
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", zlib.compress(bytes(rows), 6))
-        + _chunk(b"IEND", b"")
-    )
-
-
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
 
 
 def page_path(pages_dir: Path, name: str) -> Path:
@@ -83,14 +62,29 @@ def summarise(runs: list[dict[str, float]]) -> dict[str, float]:
     return {key: statistics.median(run[key] for run in runs if key in run) for key in keys}
 
 
-def write_result(path: Path, record: dict[str, Any]) -> None:
-    record["machine"] = {
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
+def write_result(
+    args: argparse.Namespace,
+    record: dict[str, Any],
+    runs: list[dict[str, float]],
+    load_before: list[float],
+) -> None:
+    """Write one configuration's result to args.out, with what every runner records alike: the
+    page, threads, the runs and their medians, the load average and the machine; print a line."""
+    record |= {
+        "page": args.page,
+        "threads": args.threads,
+        "runs": runs,
+        "median": summarise(runs),
+        "loadavg_before": load_before,
+        "loadavg_after": loadavg(),
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+        },
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(record, indent=2) + "\n")
     medians = record["median"]
     print(
         f"{record['config']:<28} {record['page']:>8}: total {medians['total_s']:.2f} s, "

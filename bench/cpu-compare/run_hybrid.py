@@ -31,7 +31,6 @@ from common import (
     loadavg,
     memory_mib,
     page_path,
-    summarise,
     write_result,
 )
 from PIL import Image
@@ -247,22 +246,18 @@ def main() -> int:
     one_run(tower, processor, decoder, image, args.tokens)  # warm-up
     runs = [one_run(tower, processor, decoder, image, args.tokens) for _ in range(args.runs)]
     write_result(
-        args.out,
+        args,
         {
             "config": args.config or f"hybrid {args.gguf.name}",
             "engine": f"PyTorch {torch.__version__} vision ({args.vision_dtype}) + "
             f"llama-cpp-python {lc.__version__} text",
             "gguf": args.gguf.name,
             "vision_dtype": args.vision_dtype,
-            "page": args.page,
-            "threads": args.threads,
-            "runs": runs,
-            "median": summarise(runs),
             **memory_mib(),
             "peak_rss_what": "VmHWM of the Python process",
-            "loadavg_before": load_before,
-            "loadavg_after": loadavg(),
         },
+        runs,
+        load_before,
     )
     return 0
 

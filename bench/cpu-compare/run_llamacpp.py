@@ -30,7 +30,6 @@ from common import (
     loadavg,
     memory_mib,
     page_path,
-    summarise,
     write_result,
 )
 
@@ -151,7 +150,7 @@ def main() -> int:
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
     write_result(
-        args.out,
+        args,
         {
             "config": config,
             "engine": "llama-server (container)",
@@ -159,15 +158,11 @@ def main() -> int:
             "model": args.model,
             "mmproj": args.mmproj,
             "cpu_backend": backend,
-            "page": args.page,
-            "threads": args.threads,
-            "runs": runs,
-            "median": summarise(runs),
             **memory,
             "peak_rss_what": "VmHWM of the llama-server process",
-            "loadavg_before": load_before,
-            "loadavg_after": loadavg(),
         },
+        runs,
+        load_before,
     )
     return 0
 

@@ -24,7 +24,6 @@ from common import (
     loadavg,
     memory_mib,
     page_path,
-    summarise,
     write_result,
 )
 from PIL import Image
@@ -114,21 +113,17 @@ def main() -> int:
     one_run(model, processor, image, args.tokens)  # warm-up
     runs = [one_run(model, processor, image, args.tokens) for _ in range(args.runs)]
     write_result(
-        args.out,
+        args,
         {
             "config": args.config or f"transformers {args.dtype}",
             "engine": f"transformers {sys.modules['transformers'].__version__}, "
             f"torch {torch.__version__}",
             "dtype": args.dtype,
-            "page": args.page,
-            "threads": args.threads,
-            "runs": runs,
-            "median": summarise(runs),
             **memory_mib(),
             "peak_rss_what": "VmHWM of the Python process",
-            "loadavg_before": load_before,
-            "loadavg_after": loadavg(),
         },
+        runs,
+        load_before,
     )
     return 0
 
