@@ -81,14 +81,17 @@ def write_manifest(root: Path, header: dict) -> dict:
     return manifest
 
 
-def verify(root: Path) -> dict:
-    """Check every file against the manifest before anything is used; return the manifest."""
+def read_manifest(root: Path) -> dict:
     try:
-        manifest = json.loads((root / MANIFEST).read_text())
+        return json.loads((root / MANIFEST).read_text())
     except FileNotFoundError:
         raise BundleError(f"{root / MANIFEST} is missing: this is not a complete bundle") from None
     except json.JSONDecodeError as error:
         raise BundleError(f"{root / MANIFEST} is damaged: {error}") from None
+
+
+def verify(root: Path, manifest: dict) -> None:
+    """Check every file of the bundle against its manifest, before anything is used."""
     entries: dict[str, dict] = manifest["files"]
     for name, entry in entries.items():
         path = root / name
@@ -108,4 +111,3 @@ def verify(root: Path) -> dict:
     for path in bundle_files(root):
         if path.relative_to(root).as_posix() not in entries:
             print(f"  note: {path.relative_to(root)} is not in the manifest", file=sys.stderr)
-    return manifest

@@ -157,6 +157,37 @@ def test_offline_ensure_names_the_missing_file(tmp_path: Path, mirror: str) -> N
     assert Mirror.served == []  # offline: nothing was asked of the network
 
 
+def test_offline_ensure_refuses_a_half_downloaded_folder(tmp_path: Path, mirror: str) -> None:
+    """A model folder with a download that did not finish, or without the marker fetch-models
+    writes once every file is verified, is not taken for a whole model."""
+    folder = tmp_path / "m/Tiny"
+    folder.mkdir(parents=True)
+    (folder / "README.md").write_bytes(FILES["README.md"])
+    (folder / "model.gguf.part").write_bytes(FILES["model.gguf"][:1000])
+    code, output = fetch(tmp_path, mirror, "--offline", "--ensure", "/models/Tiny")
+    assert code == 1
+    assert "/models/Tiny is incomplete (model.gguf.part did not finish downloading)" in output
+    (folder / "model.gguf.part").unlink()
+    code, output = fetch(tmp_path, mirror, "--offline", "--ensure", "/models/Tiny")
+    assert code == 1
+    assert "/models/Tiny has no .fetched marker" in output
+    assert Mirror.served == []
+
+
+def test_online_ensure_completes_a_half_downloaded_folder(tmp_path: Path, mirror: str) -> None:
+    folder = tmp_path / "m/Tiny"
+    folder.mkdir(parents=True)
+    (folder / "README.md").write_bytes(FILES["README.md"])
+    code, output = fetch(tmp_path, mirror, "--ensure", "/models/Tiny")
+    assert code == 0, output
+    assert "README.md: present and verified" in output
+    assert sorted(Mirror.served) == ["mmproj.gguf@0", "model.gguf@0"]  # only what was missing
+    for name, data in FILES.items():
+        assert (folder / name).read_bytes() == data
+    code, output = fetch(tmp_path, mirror, "--offline", "--ensure", "/models/Tiny")
+    assert code == 0, output
+
+
 @pytest.mark.stack
 @pytest.mark.parametrize("service", [VLM, API])
 def test_container_with_a_missing_model_stops_and_names_it(

@@ -64,6 +64,31 @@ def bundle(bases: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
     loaded.compose("down", "--volumes", "--timeout=20", check=False)
 
 
+def test_save_refuses_an_unfinished_model_folder_and_writes_nothing(
+    bases: str, tmp_path: Path
+) -> None:
+    """With layout detection on, the API needs PP-DocLayoutV3/: a folder holding a download
+    that did not finish is refused by name before any image is saved."""
+    models = tmp_path / "models"
+    layout = models / "PP-DocLayoutV3"
+    layout.mkdir(parents=True)
+    (layout / "inference.pdiparams.part").write_bytes(b"\0" * 1000)
+    for name in ("model.gguf", "mmproj.gguf"):
+        source = Path(CPU_TEST_SETTINGS["LLAMACPP_MODEL"]).parent / name
+        (models / source).parent.mkdir(parents=True, exist_ok=True)
+        (models / source).write_bytes(b"GGUF")
+    settings = SETTINGS | {"USE_LAYOUT_DETECTION": "", "MODELS_DIR": str(models)}
+    stack = Stack.create("cpu", bases, tmp_path, settings, [])
+    out = tmp_path / "bundles"
+    saved = script("offline-save", "--env-file", str(stack.env_file), "--out", str(out))
+    assert saved.returncode == 1
+    assert saved.stderr.rstrip().splitlines()[-1] == (
+        "offline-save: model file /models/PP-DocLayoutV3 is incomplete (inference.pdiparams.part "
+        "did not finish downloading): run scripts/fetch-models first"
+    )
+    assert not out.exists()
+
+
 def test_manifest_describes_images_and_files(bundle: Path) -> None:
     manifest = json.loads((bundle / "MANIFEST.json").read_text())
     assert manifest["backend"] == "cpu" and manifest["platform"].startswith("linux/")
@@ -122,7 +147,15 @@ def test_a_missing_file_is_refused_and_nothing_loaded(bundle: Path) -> None:
 
 
 def test_loaded_bundle_serves_offline(bundle: Path) -> None:
-    result = script("offline-load", str(bundle), cwd=bundle.parent)
+    """Loaded as the README says: the bundle's own offline-load, from the folder holding it."""
+    result = subprocess.run(
+        ["python3", f"{bundle.name}/scripts/offline-load", bundle.name],
+        cwd=bundle.parent,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        env=clean_environment(),
+    )
     assert result.returncode == 0, result.stderr
     assert "docker compose up -d --wait --pull never" in result.stdout
     manifest = json.loads((bundle / "MANIFEST.json").read_text())
