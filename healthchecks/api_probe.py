@@ -29,6 +29,8 @@ from healthchecks.common import (
     describe_http_error,
     env_flag,
     first_success_marker,
+    json_of,
+    model_ids,
     request,
     run,
 )
@@ -48,6 +50,12 @@ def read_vlm_target(config_path: str) -> VlmTarget:
         config = yaml.safe_load(Path(config_path).read_text())
     except OSError as error:
         raise ProbeFailure(f"cannot read pipeline config {config_path}: {error}") from error
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        raise ProbeFailure(f"pipeline config {config_path} is not valid YAML{line}") from error
+    if not isinstance(config, dict):
+        raise ProbeFailure(f"pipeline config {config_path} is empty or not a mapping")
     recognition = (config.get("SubModules") or {}).get("VLRecognition") or {}
     genai = recognition.get("genai_config") or {}
     server_url = genai.get("server_url")
@@ -95,7 +103,7 @@ def check_vlm(client: httpx.Client, deadline: Deadline, target: VlmTarget) -> No
         ) from error
     if response.status_code != 200:
         raise ProbeFailure(f"VLM at {url} answered {response.status_code}")
-    names = [entry["id"] for entry in response.json().get("data", [])]
+    names = model_ids(response)
     if target.model_name not in names:
         served = ", ".join(f"'{name}'" for name in names) or "no model"
         raise ProbeFailure(
@@ -106,19 +114,23 @@ def check_vlm(client: httpx.Client, deadline: Deadline, target: VlmTarget) -> No
 
 
 def parse_test_page(client: httpx.Client, deadline: Deadline, api: str) -> None:
-    body = {"file": base64.b64encode(TINY_PNG).decode(), "fileType": 1}
+    # A short answer is enough to prove the path, and keeps the probe within its budget.
+    body = {"file": base64.b64encode(TINY_PNG).decode(), "fileType": 1, "maxNewTokens": 16}
     response = request(client, deadline, "POST", f"{api}/layout-parsing", json=body)
     if response.status_code != 200:
         detail = response.text[:300].replace("\n", " ")
         raise ProbeFailure(f"test page via {api}/layout-parsing: {response.status_code} {detail}")
-    results = response.json().get("result", {}).get("layoutParsingResults")
+    results = (json_of(response).get("result") or {}).get("layoutParsingResults")
     if not results:
         raise ProbeFailure("test page through /layout-parsing returned no result")
 
 
 def probe(deadline: Deadline) -> str:
     api = os.environ.get("API_PROBE_URL", "http://127.0.0.1:8080").rstrip("/")
-    target = read_vlm_target(os.environ["PIPELINE_CONFIG"])
+    config = os.environ.get("PIPELINE_CONFIG")
+    if not config:
+        raise ProbeFailure("PIPELINE_CONFIG is not set: the compose file sets it; was it removed?")
+    target = read_vlm_target(config)
     marker = first_success_marker("api")
     with httpx.Client() as client:
         check_api_health(client, deadline, api)

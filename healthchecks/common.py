@@ -80,6 +80,25 @@ def request(
         raise ProbeFailure(describe_http_error(url, error)) from error
 
 
+def json_of(response: httpx.Response) -> dict:
+    """The JSON object of an answer, or a ProbeFailure naming what came instead."""
+    try:
+        value = response.json()
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise ProbeFailure(f"{response.url} answered something that is not a JSON object")
+    return value
+
+
+def model_ids(response: httpx.Response) -> list[str]:
+    """The model names of an OpenAI /v1/models answer."""
+    data = json_of(response).get("data")
+    if not isinstance(data, list):
+        raise ProbeFailure(f"{response.url} answered without a model list: is it an OpenAI API?")
+    return [str(entry.get("id")) for entry in data if isinstance(entry, dict)]
+
+
 def first_success_marker(name: str) -> Path:
     """Where a probe remembers its first full success. /dev/shm is emptied when the container
     restarts, so a restarted engine proves itself again."""
@@ -90,8 +109,9 @@ def first_success_marker(name: str) -> Path:
 def run(probe: Callable[[Deadline], str], budget_env: str, default_budget: float) -> NoReturn:
     """Run a probe under a hard deadline and exit with Docker's healthcheck convention.
 
-    httpx timeouts do not cover name resolution, so an alarm is the backstop that keeps a
-    probe from ever outliving its healthcheck timeout.
+    httpx timeouts do not cover name resolution; the alarm ends any Python code that runs
+    past the budget. A call blocked inside C (getaddrinfo) cannot be interrupted: there the
+    healthcheck's own timeout, set above the budget in the compose files, is the last resort.
     """
     budget = env_float(budget_env, default_budget)
 
@@ -104,6 +124,9 @@ def run(probe: Callable[[Deadline], str], budget_env: str, default_budget: float
         verdict = probe(Deadline(budget))
     except ProbeFailure as failure:
         print(f"UNHEALTHY: {failure}", flush=True)
+        sys.exit(1)
+    except Exception as error:  # an answer or file we did not expect: still one line
+        print(f"UNHEALTHY: probe failed: {type(error).__name__}: {error}", flush=True)
         sys.exit(1)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)

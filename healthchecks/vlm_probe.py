@@ -22,6 +22,8 @@ from healthchecks.common import (
     Deadline,
     ProbeFailure,
     first_success_marker,
+    json_of,
+    model_ids,
     request,
     run,
 )
@@ -37,8 +39,15 @@ def check_loaded(client: httpx.Client, deadline: Deadline, engine: str, root: st
         raise ProbeFailure(f"{engine} at {root} refuses connections: {LOADING_HINT}") from error
     except httpx.TimeoutException as error:
         raise ProbeFailure(f"{engine} at {root} does not answer /health in time (hung?)") from error
-    if response.status_code == 503:
+    except httpx.HTTPError as error:
+        raise ProbeFailure(f"{engine} at {root}/health: {type(error).__name__}: {error}") from error
+    if response.status_code == 503 and engine == "llamacpp":
         raise ProbeFailure(f"{engine} at {root} answers 503: still loading the model")
+    if response.status_code == 503:
+        raise ProbeFailure(
+            f"{engine} at {root} answers 503: its engine has stopped working (out of memory, "
+            "a device error): see `docker compose logs paddleocr-vlm-server`"
+        )
     if response.status_code != 200:
         raise ProbeFailure(f"{engine} at {root}/health answered {response.status_code}")
 
@@ -47,7 +56,7 @@ def served_names(client: httpx.Client, deadline: Deadline, url: str) -> list[str
     response = request(client, deadline, "GET", f"{url}/models")
     if response.status_code != 200:
         raise ProbeFailure(f"{url}/models answered {response.status_code}")
-    return [entry["id"] for entry in response.json().get("data", [])]
+    return model_ids(response)
 
 
 def check_served_name(names: list[str], wanted: str, url: str) -> None:
@@ -82,7 +91,7 @@ def generate_once(client: httpx.Client, deadline: Deadline, url: str, name: str)
         raise ProbeFailure(
             f"test generation at {url} answered {response.status_code}: {response.text[:200]}"
         )
-    if not response.json().get("choices"):
+    if not json_of(response).get("choices"):
         raise ProbeFailure(f"test generation at {url} returned no choices")
 
 
