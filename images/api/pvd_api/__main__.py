@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .app import build_app
 
     try:
-        pipeline = create_pipeline(config=config, device=settings.device)
+        pipeline = create_pipeline(config=config)
     except Exception:
         logger.exception("Failed to create the pipeline")
         return 1

@@ -104,49 +104,52 @@ class RequestGuard:
         except anyio.EndOfStream:
             return  # the client went away
         if scope["path"] == INFER_PATH:
-            rejection, log_id = await self._check(body)
-            if rejection is not None:
-                logger.info("rejected %s (logId %s): %s", INFER_PATH, log_id, rejection.message)
-                await send_error(send, rejection.status, rejection.message, log_id)
-                return
-            body = self._cap_answer_length(body)
+            # Parsed once, off the event loop: an upload can be tens of MB of JSON.
+            request = await anyio.to_thread.run_sync(_json_object, body)
+            if request is not None:
+                rejection, log_id = await self._check(request)
+                if rejection is not None:
+                    logger.info("rejected %s (logId %s): %s", INFER_PATH, log_id, rejection.message)
+                    await send_error(send, rejection.status, rejection.message, log_id)
+                    return
+                if self._cap_answer_length(request):
+                    body = await anyio.to_thread.run_sync(_json_bytes, request)
         await self.app(scope, _replay(body, receive), send)
 
-    def _cap_answer_length(self, raw: bytes) -> bytes:
+    def _cap_answer_length(self, request: dict) -> bool:
         """Hold maxNewTokens (PaddleX's own request field) to VLM_MAX_OUTPUT_TOKENS: a default
         for requests without one, a ceiling for the others. Greedy decoding can loop; this is
-        what ends it, on every VLM engine."""
+        what ends it, on every VLM engine. True when the request was changed."""
         if self.max_new_tokens is None:
-            return raw
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            return raw
-        if not isinstance(body, dict):
-            return raw
-        asked = body.get("maxNewTokens")
-        if (
-            isinstance(asked, int)
-            and not isinstance(asked, bool)
-            and 0 < asked <= self.max_new_tokens
-        ):
-            return raw
-        if asked is not None and not isinstance(asked, int):
-            return raw  # PaddleX's schema validation answers this one
-        body["maxNewTokens"] = self.max_new_tokens
-        return json.dumps(body).encode()
+            return False
+        asked = request.get("maxNewTokens")
+        if isinstance(asked, float) and asked.is_integer():
+            asked = int(asked)  # PaddleX's schema takes 1e6 as the integer 1000000
+        if asked is not None and (not isinstance(asked, int) or isinstance(asked, bool)):
+            return False  # PaddleX's schema validation answers this one
+        if asked is not None and 0 < asked <= self.max_new_tokens:
+            return False
+        request["maxNewTokens"] = self.max_new_tokens
+        return True
 
-    async def _check(self, raw: bytes) -> tuple[Rejection | None, str]:
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            return None, ""  # PaddleX answers malformed JSON with its own 422
-        if not isinstance(body, dict):
-            return None, ""
-        log_id = log_id_from(body)
+    async def _check(self, request: dict) -> tuple[Rejection | None, str]:
+        log_id = log_id_from(request)
         rejection, text, file_type = check_request_fields(
-            body, allow_urls=self.allow_file_urls, caps=self.caps
+            request, allow_urls=self.allow_file_urls, caps=self.caps
         )
         if rejection is None and text is not None:
             rejection = await anyio.to_thread.run_sync(check_file_content, text, file_type)
         return rejection, log_id
+
+
+def _json_object(raw: bytes) -> dict | None:
+    """The request as a JSON object, or None: PaddleX answers malformed JSON with its own 422."""
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _json_bytes(value: dict) -> bytes:
+    return json.dumps(value).encode()

@@ -50,7 +50,6 @@ class Settings:
     pipeline_config: str
     host: str = "0.0.0.0"
     port: int = 8080
-    device: str | None = None
     max_upload_bytes: int = 50 * 1024 * 1024
     allow_file_urls: bool = False
     vlm_request_timeout_s: float | None = None
@@ -71,8 +70,6 @@ class Settings:
             kwargs["host"] = value
         if value := env.get("API_PORT", "").strip():
             kwargs["port"] = parse_int("API_PORT", value, minimum=1)
-        if value := env.get("API_DEVICE", "").strip():
-            kwargs["device"] = value
         if value := env.get("API_MAX_UPLOAD_MB", "").strip():
             megabytes = parse_number("API_MAX_UPLOAD_MB", value, minimum=0.001)
             kwargs["max_upload_bytes"] = int(megabytes * 1024 * 1024)
@@ -91,7 +88,7 @@ class Settings:
         return cls(**kwargs)  # type: ignore[arg-type]
 
 
-MODEL_SOURCES = ("huggingface", "modelscope", "aistudio", "bos", "mirror")
+MODEL_SOURCES = ("huggingface", "modelscope", "mirror")  # those scripts/fetch-models knows
 
 
 def paddlex_env(env: Mapping[str, str]) -> dict[str, str]:
