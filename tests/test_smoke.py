@@ -41,5 +41,6 @@ def test_smoke_fails_clearly_on_a_stopped_stack(cpu_stack: Stack) -> None:
     last = result.stderr.rstrip().splitlines()[-1]
     assert last == (
         "FAILED: paddleocr-vl-api not running: start the stack with `docker compose up -d --wait`"
+        "; if it stopped by itself, `docker compose logs paddleocr-vl-api` says why"
     )
     cpu_stack.wait_for_health(API, "healthy", timeout=240)

@@ -144,12 +144,13 @@ def test_down_leaves_nothing_running(cpu_stack: Stack) -> None:
     assert cpu_stack.networks() == []
 
 
-def test_answer_length_is_capped(cpu_stack: Stack) -> None:
+@pytest.mark.parametrize("asked", [1000, 1e6])  # 1e6: a float PaddleX's schema takes as an int
+def test_answer_length_is_capped(cpu_stack: Stack, asked: float) -> None:
     """VLM_MAX_OUTPUT_TOKENS (24 here) holds a request's maxNewTokens: the tiny model never
     stops by itself, so every answer runs to the cap and no further."""
     predicted = "llamacpp:tokens_predicted_total"
     before = cpu_stack.vlm_metrics()[predicted]
-    body = {"file": encoded(samples.png()), "fileType": 1, "maxNewTokens": 1000}
+    body = {"file": encoded(samples.png()), "fileType": 1, "maxNewTokens": asked}
     response = cpu_stack.post("/layout-parsing", body)
     assert response.status_code == 200, response.text
     assert 0 < cpu_stack.vlm_metrics()[predicted] - before <= 24
