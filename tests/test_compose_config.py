@@ -63,6 +63,8 @@ def test_both_services_have_sized_healthchecks(rendered: tuple) -> None:
         assert check["test"][0] == "CMD" and "healthchecks." in " ".join(check["test"])
         assert {"interval", "timeout", "retries", "start_period"} <= check.keys()
         assert seconds(check["timeout"]) < seconds(check["interval"])
+        # Above the probes' own 10 s budget: Docker must not kill a probe before it can say why.
+        assert seconds(check["timeout"]) > 10
 
 
 def seconds(duration: str) -> float:
