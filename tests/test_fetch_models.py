@@ -162,6 +162,8 @@ def test_offline_ensure_refuses_a_half_downloaded_folder(tmp_path: Path, mirror:
     writes once every file is verified, is not taken for a whole model."""
     folder = tmp_path / "m/Tiny"
     folder.mkdir(parents=True)
+    code, output = fetch(tmp_path, mirror, "--offline", "--ensure", "/models/Tiny")
+    assert code == 1 and "/models/Tiny is missing and OFFLINE=1" in output  # empty folder
     (folder / "README.md").write_bytes(FILES["README.md"])
     (folder / "model.gguf.part").write_bytes(FILES["model.gguf"][:1000])
     code, output = fetch(tmp_path, mirror, "--offline", "--ensure", "/models/Tiny")
