@@ -34,6 +34,18 @@ def page_path(pages_dir: Path, name: str) -> Path:
     return path
 
 
+def add_common_arguments(parser: argparse.ArgumentParser, default_config: str) -> None:
+    """The options every runner takes: the page, how many runs of how many tokens, threads,
+    the configuration's name in the results and where to write them."""
+    parser.add_argument("--page", choices=sorted(PAGE_SIZES), required=True)
+    parser.add_argument("--pages-dir", type=Path, default=Path("/tmp/pvd-bench/pages"))
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--tokens", type=int, default=64, help="tokens generated per page")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--config", help=f"name in the results (default: {default_config})")
+    parser.add_argument("--out", type=Path, required=True)
+
+
 def loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 

@@ -25,9 +25,9 @@ import llama_cpp as lc
 import numpy as np
 import torch
 from common import (
-    PAGE_SIZES,
     PROMPT,
     Timer,
+    add_common_arguments,
     loadavg,
     memory_mib,
     page_path,
@@ -53,13 +53,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--model", type=Path, required=True, help="Hugging Face model folder")
     parser.add_argument("--gguf", type=Path, required=True, help="GGUF text model")
     parser.add_argument("--vision-dtype", choices=["float32", "bfloat16"], default="float32")
-    parser.add_argument("--page", choices=sorted(PAGE_SIZES), required=True)
-    parser.add_argument("--pages-dir", type=Path, default=Path("/tmp/pvd-bench/pages"))
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--tokens", type=int, default=64, help="tokens generated per page")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--config", help="name in the results (default: hybrid <gguf>)")
-    parser.add_argument("--out", type=Path, required=True)
+    add_common_arguments(parser, "hybrid <gguf>")
     return parser.parse_args()
 
 

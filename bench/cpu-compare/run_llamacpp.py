@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from common import (
-    PAGE_SIZES,
     PROMPT,
     Timer,
+    add_common_arguments,
     loadavg,
     memory_mib,
     page_path,
@@ -42,13 +42,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--gguf-dir", type=Path, required=True)
     parser.add_argument("--model", default="model.gguf", help="text model file in --gguf-dir")
     parser.add_argument("--mmproj", default="mmproj.gguf", help="vision projector in --gguf-dir")
-    parser.add_argument("--page", choices=sorted(PAGE_SIZES), required=True)
-    parser.add_argument("--pages-dir", type=Path, default=Path("/tmp/pvd-bench/pages"))
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--tokens", type=int, default=64, help="tokens generated per page")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--config", help="name in the results (default: llama.cpp <model>)")
-    parser.add_argument("--out", type=Path, required=True)
+    add_common_arguments(parser, "llama.cpp <model>")
     return parser.parse_args()
 
 

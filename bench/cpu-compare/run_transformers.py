@@ -18,9 +18,9 @@ from pathlib import Path
 
 import torch
 from common import (
-    PAGE_SIZES,
     PROMPT,
     Timer,
+    add_common_arguments,
     loadavg,
     memory_mib,
     page_path,
@@ -50,13 +50,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, required=True, help="Hugging Face model folder")
     parser.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
-    parser.add_argument("--page", choices=sorted(PAGE_SIZES), required=True)
-    parser.add_argument("--pages-dir", type=Path, default=Path("/tmp/pvd-bench/pages"))
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--tokens", type=int, default=64, help="tokens generated per page")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--config", help="name in the results (default: transformers <dtype>)")
-    parser.add_argument("--out", type=Path, required=True)
+    add_common_arguments(parser, "transformers <dtype>")
     return parser.parse_args()
 
 
